@@ -1,0 +1,59 @@
+# Configuration: validated once, at parse time, against the schema (which supplies the
+# defaults); a bad config stops the run here with one message naming the key.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+
+from model_state_detection.config import (
+    DETECTORS,
+    ConfigError,
+    PIXEL_SOURCE,
+    dataset_names,
+    load_schema,
+    resolve_config,
+)
+
+
+def _stop(message):
+    """End the run before any job starts: one line for the user, no traceback."""
+    sys.exit(f"Error: {message}")
+
+
+try:
+    _resolved = resolve_config(
+        dict(config),
+        load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+    )
+    if _resolved["data"]["source"] == "npz":
+        from model_state_detection.data import DataError, load_npz
+
+        try:
+            load_npz(_resolved["data"]["path"])
+        except DataError as error:
+            _stop(f"invalid data file: {error}")
+except ConfigError as error:
+    _stop(f"invalid configuration: {error}")
+config.clear()
+config.update(_resolved)
+
+SPLITS = ["train", "test"]
+DATASETS = dataset_names(config)
+FEATURE_SOURCES = config["feature_sources"]
+LAYERS = [source for source in FEATURE_SOURCES if source != PIXEL_SOURCE]
+
+
+wildcard_constraints:
+    split="|".join(SPLITS),
+    source="|".join(FEATURE_SOURCES),
+    detector="|".join(DETECTORS),
+
+
+def feature_tables(source, split):
+    """The feature-table CSVs of one source and split, one per sample group."""
+    return expand(
+        "results/activations/{source}/{split}/{dataset}.csv",
+        source=source,
+        split=split,
+        dataset=DATASETS,
+    )

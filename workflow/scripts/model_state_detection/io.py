@@ -1,0 +1,93 @@
+"""Reading and writing the workflow's files; every write is atomic (temporary file, then rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from .data import SampleGroup
+
+LABEL_COLUMNS = ("digit", "noise_type", "is_anomaly")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (same suffix); rename it to ``path`` on success.
+
+    A job killed mid-write leaves at most a hidden ``.partial`` file, never a truncated
+    ``path`` that could be mistaken for a finished output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def write_sample_group(group: SampleGroup, path: str | Path) -> None:
+    with atomic_path(path) as temporary:
+        np.savez_compressed(
+            temporary, images=group.images.astype(np.float32), digits=group.digits.astype(np.uint8), name=group.name
+        )
+
+
+def read_sample_group(path: str | Path) -> SampleGroup:
+    with np.load(path, allow_pickle=False) as archive:
+        return SampleGroup(str(archive["name"]), archive["images"], archive["digits"].astype(np.int64))
+
+
+def feature_table(features: np.ndarray, source: str, group: SampleGroup) -> pd.DataFrame:
+    """A table with one column per feature (``<source>_<i>``) and the label columns."""
+    table = pd.DataFrame(
+        np.asarray(features, dtype=np.float32), columns=[f"{source}_{i}" for i in range(features.shape[1])]
+    )
+    table["digit"] = group.digits.astype(np.int64)
+    table["noise_type"] = group.name
+    table["is_anomaly"] = group.is_anomaly
+    return table
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """CSV with a header; float32 values are written in their shortest round-tripping form."""
+    with atomic_path(path) as temporary:
+        pa_csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), temporary)
+
+
+def read_feature_table(path: str | Path) -> pd.DataFrame:
+    """A feature table written by ``write_table``; feature columns come back as float32."""
+    table = pa_csv.read_csv(path).to_pandas()
+    features = feature_columns(table)
+    table[features] = table[features].astype(np.float32)
+    table["noise_type"] = table["noise_type"].astype(str)
+    return table
+
+
+def feature_columns(table: pd.DataFrame) -> list[str]:
+    return [column for column in table.columns if column not in LABEL_COLUMNS]
+
+
+def read_feature_tables(paths) -> pd.DataFrame:
+    return pd.concat([read_feature_table(path) for path in paths], ignore_index=True)
+
+
+def write_json(data, path: str | Path) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> None:
+    """A small CSV (metrics, histories) written with pandas, values at full precision."""
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False)

@@ -1,0 +1,69 @@
+"""Shared test helpers: run the real workflow through Snakemake's CLI in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+# A small experiment that still exercises every rule: 600 digits, a rate-0 noise (identical to
+# clean: detectors should score it at chance) and a saturated one (every pixel random: trivially
+# anomalous), short training.
+TINY_CONFIG = {
+    "seed": 7,
+    "data": {"source": "mnist5k", "max_digits": 600, "test_fraction": 0.5},
+    "noise_types": [
+        {"name": "zero", "kind": "uniform", "rate": 0.0},
+        {"name": "saturated", "kind": "uniform", "rate": 1.0},
+    ],
+    "classifier": {"hidden_units": [32, 16], "epochs": 10},
+    "feature_sources": ["pixel", "dense", "dense_1"],
+    "detectors": {
+        "isolation_forest": {"n_estimators": 50},
+        "ann": {"hidden_units": [16], "epochs": 5},
+    },
+}
+
+
+def write_config(directory: Path, config: dict, name: str = "config.yaml") -> Path:
+    path = Path(directory) / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_workflow(
+    workdir: Path,
+    *args: str,
+    configfile: Path | None = None,
+    cores: int = 2,
+    env: dict | None = None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """``snakemake --snakefile <repo>/Snakefile --directory <workdir> ...`` in a subprocess."""
+    command = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores)]
+    if configfile is not None:
+        command += ["--configfile", str(configfile)]
+    command += list(args)
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake exited {result.returncode}\n--- stdout\n{result.stdout[-5000:]}\n--- stderr\n{result.stderr[-5000:]}"
+        )
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One complete run of the workflow on TINY_CONFIG, shared by the tests that read its results."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    run_workflow(workdir, configfile=write_config(workdir, TINY_CONFIG))
+    return workdir

@@ -69,7 +69,14 @@ def load_mnist() -> Digits:
     """Full MNIST (70,000 digits) from Keras; it downloads once, then reads Keras' cache."""
     from keras.datasets import mnist
 
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    except Exception as error:  # network failures come in many types (URLError, OSError, HTTP errors)
+        raise DataError(
+            f"could not load full MNIST through Keras ({type(error).__name__}: {error}); it needs internet "
+            "once, then reads ~/.keras/datasets/mnist.npz. Offline, use data.source: mnist5k, or data.source: npz "
+            "with a copy of mnist.npz"
+        ) from None
     return _as_digits(np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]), "keras mnist")
 
 

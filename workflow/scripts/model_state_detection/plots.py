@@ -87,12 +87,13 @@ def plot_auroc_heatmap(metrics: pd.DataFrame, path) -> None:
             .pivot(index="feature_source", columns="group", values="auroc")
             .reindex(index=sources, columns=groups)
         )
-        image = axis.imshow(grid.to_numpy(dtype=float), vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+        # diverging around chance: green separates, yellow is chance, red ranks clean samples higher
+        image = axis.imshow(grid.to_numpy(dtype=float), vmin=0.0, vmax=1.0, cmap="RdYlGn", aspect="auto")
         for (i, j), value in np.ndenumerate(grid.to_numpy(dtype=float)):
-            axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.8 else "black")
+            axis.text(j, i, f"{value:.2f}", ha="center", va="center", color="black")
         axis.set_xticks(range(len(groups)), groups)
         axis.set_yticks(range(len(sources)), sources)
         axis.set_title(_title(detector))
-    figure.colorbar(image, ax=axes[0].tolist(), label="AUROC, clean vs noise type (0.5 = chance)")
+    figure.colorbar(image, ax=axes[0].tolist(), label="AUROC (0.5 = chance)")
     figure.suptitle("How well each feature source separates each noise type from clean digits")
     _save(figure, path)

@@ -60,24 +60,22 @@ def _file_case(bad: BadFile) -> Case:
     return Case(f"npz-{bad.id}", prepare, names)
 
 
-def _raw_configfile(name: str, content: bytes | None) -> Callable[[Path], list[str]]:
+def _snakemake_reads(id: str, content: bytes | None) -> Case:
+    """A --configfile that Snakemake cannot read (``None``: a directory in its place)."""
+
     def prepare(workdir: Path) -> list[str]:
-        path = workdir / name
+        path = workdir / "my_experiment.yaml"
         if content is None:
             path.mkdir()
         else:
             path.write_bytes(content)
         return ["--configfile", str(path)]
 
-    return prepare
+    return Case(id, prepare, lambda workdir: "my_experiment.yaml", snakemake_reads_it=True)
 
 
 def _missing_configfile(workdir: Path) -> list[str]:
     return ["--configfile", str(workdir / "my_experment.yaml")]  # a typo: no such file
-
-
-def _file_named(name: str) -> Callable[[Path], str]:
-    return lambda workdir: name
 
 
 CASES = (
@@ -91,35 +89,13 @@ CASES = (
             lambda workdir: ["--config", "noise_types=[{name: blur, kind: poisson, rate: 0.1}]"],
             lambda workdir: "'noise_types[0].kind'",
         ),
-        Case(
-            "yaml-syntax-error",
-            _raw_configfile("my_experiment.yaml", b"seed: [1, 2\n"),
-            _file_named("my_experiment.yaml"),
-            True,
-        ),
-        Case(
-            "yaml-tab-indent",
-            _raw_configfile("my_experiment.yaml", b"data:\n\tsource: npz\n"),
-            _file_named("my_experiment.yaml"),
-            True,
-        ),
-        Case("yaml-empty-file", _raw_configfile("my_experiment.yaml", b""), _file_named("my_experiment.yaml"), True),
-        Case(
-            "yaml-not-a-mapping",
-            _raw_configfile("my_experiment.yaml", b"- seed: 1\n"),
-            _file_named("my_experiment.yaml"),
-            True,
-        ),
-        Case(
-            "yaml-not-utf8",
-            _raw_configfile("my_experiment.yaml", b"seed: \xff\xfe1\n"),
-            _file_named("my_experiment.yaml"),
-            True,
-        ),
-        Case(
-            "yaml-is-a-directory", _raw_configfile("my_experiment.yaml", None), _file_named("my_experiment.yaml"), True
-        ),
-        Case("yaml-missing-file", _missing_configfile, _file_named("my_experment.yaml"), True),
+        _snakemake_reads("yaml-syntax-error", b"seed: [1, 2\n"),
+        _snakemake_reads("yaml-tab-indent", b"data:\n\tsource: npz\n"),
+        _snakemake_reads("yaml-empty-file", b""),
+        _snakemake_reads("yaml-not-a-mapping", b"- seed: 1\n"),
+        _snakemake_reads("yaml-not-utf8", b"seed: \xff\xfe1\n"),
+        _snakemake_reads("yaml-is-a-directory", None),
+        Case("yaml-missing-file", _missing_configfile, lambda workdir: "my_experment.yaml", snakemake_reads_it=True),
     ]
 )
 

@@ -265,13 +265,18 @@ def test_sigkill_to_a_job_then_resume_gives_identical_results(
     resume_and_compare(tmp_path, configfile, reference, point, rules)
 
 
+def during_the_last_fit(tiny_run: Path, workdir: Path) -> tuple[Path, subprocess.Popen, list[int]]:
+    """A run started before the last detector fit, once that fit runs: (config, Snakemake, its jobs)."""
+    configfile = run_without(tiny_run, workdir, BEFORE_LAST_FIT)
+    snakemake = start(workdir, configfile=configfile)
+    running_job(snakemake, "fit_detector.py", workdir / "results/logs/fit_ann_detector/dense.log", "fitting ann")
+    return configfile, snakemake, job_processes(snakemake, "fit_detector.py")
+
+
 def test_sigint_to_snakemake_then_resume_gives_identical_results(tiny_run, reference, tmp_path):
     point = "SIGINT to Snakemake during a detector fit"
     TRIED.append(point)
-    configfile = run_without(tiny_run, tmp_path, BEFORE_LAST_FIT)
-    snakemake = start(tmp_path, configfile=configfile)
-    running_job(snakemake, "fit_detector.py", tmp_path / "results/logs/fit_ann_detector/dense.log", "fitting ann")
-    jobs = job_processes(snakemake, "fit_detector.py")
+    configfile, snakemake, jobs = during_the_last_fit(tiny_run, tmp_path)
     snakemake.send_signal(signal.SIGINT)
     assert finish(snakemake) != 0
     assert not wait_for_exit(jobs, timeout=30)  # Snakemake stopped its jobs
@@ -281,10 +286,7 @@ def test_sigint_to_snakemake_then_resume_gives_identical_results(tiny_run, refer
 def test_sigkill_to_snakemake_then_unlock_and_resume_gives_identical_results(tiny_run, reference, tmp_path):
     point = "SIGKILL to Snakemake during a detector fit"
     TRIED.append(point)
-    configfile = run_without(tiny_run, tmp_path, BEFORE_LAST_FIT)
-    snakemake = start(tmp_path, configfile=configfile)
-    running_job(snakemake, "fit_detector.py", tmp_path / "results/logs/fit_ann_detector/dense.log", "fitting ann")
-    orphans = job_processes(snakemake, "fit_detector.py")
+    configfile, snakemake, orphans = during_the_last_fit(tiny_run, tmp_path)
     snakemake.kill()
     snakemake.wait(timeout=30)
     # The killed Snakemake left its lock: the resume command refuses until --unlock, as the README says.

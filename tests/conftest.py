@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -39,6 +40,23 @@ def write_config(directory: Path, config: dict, name: str = "config.yaml") -> Pa
     return path
 
 
+def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None, cores: int = 2) -> list[str]:
+    """``snakemake --snakefile <repo>/Snakefile --directory <workdir> --cores N ... [--configfile F]``.
+
+    ``--configfile`` comes last: it takes several values, and would swallow a target after it.
+    """
+    command = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", str(cores)]
+    command += list(args)
+    if configfile is not None:
+        command += ["--configfile", str(configfile)]
+    return command
+
+
+def snakemake_environment(env: dict | None = None) -> dict:
+    """This interpreter's bin/ first on PATH, so that jobs run in the same environment."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+
+
 def run_workflow(
     workdir: Path,
     *args: str,
@@ -48,13 +66,14 @@ def run_workflow(
     timeout: float = 900,
     check: bool = True,
 ) -> subprocess.CompletedProcess:
-    """``snakemake --snakefile <repo>/Snakefile --directory <workdir> ...`` in a subprocess."""
-    command = [SNAKEMAKE, *args, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
-    command += ["--cores", str(cores)]
-    if configfile is not None:  # last: --configfile takes several values and would swallow targets
-        command += ["--configfile", str(configfile)]
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
+    """Run the workflow through Snakemake's CLI in a subprocess (see ``snakemake_command``)."""
+    result = subprocess.run(
+        snakemake_command(workdir, *args, configfile=configfile, cores=cores),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=snakemake_environment(env),
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake exited {result.returncode}\n--- stdout\n{result.stdout[-5000:]}\n--- stderr\n{result.stderr[-5000:]}"
@@ -68,3 +87,25 @@ def tiny_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("tiny_run")
     run_workflow(workdir, configfile=write_config(workdir, TINY_CONFIG))
     return workdir
+
+
+def checksums(directory: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``directory``, by relative path."""
+    directory = Path(directory)
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+# Figures that the fault-injection tests measured ("8 interruption points tried, 8 resumed
+# identically"); printed at the end of the session, whatever pytest's capture settings.
+FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("reliability figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -1,5 +1,6 @@
 # Configuration: validated once, at parse time, against the schema (which supplies the
-# defaults); a bad config stops the run here with one message naming the key.
+# defaults); a bad config or data file stops the run here, before any job starts and
+# before anything under results/ is touched, with one message naming the key or file.
 import sys
 from pathlib import Path
 
@@ -9,10 +10,11 @@ from model_state_detection.config import (
     DETECTORS,
     ConfigError,
     PIXEL_SOURCE,
+    check_config,
     dataset_names,
     load_schema,
-    resolve_config,
 )
+from model_state_detection.data import DataError
 
 
 def _stop(message):
@@ -21,19 +23,14 @@ def _stop(message):
 
 
 try:
-    _resolved = resolve_config(
+    _resolved = check_config(
         dict(config),
         load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
     )
-    if _resolved["data"]["source"] == "npz":
-        from model_state_detection.data import DataError, load_npz
-
-        try:
-            load_npz(_resolved["data"]["path"])
-        except DataError as error:
-            _stop(f"invalid data file: {error}")
 except ConfigError as error:
     _stop(f"invalid configuration: {error}")
+except DataError as error:
+    _stop(f"invalid data file: {error}")
 config.clear()
 config.update(_resolved)
 

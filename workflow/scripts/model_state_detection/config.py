@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,27 @@ def _key_name(path) -> str:
     return name or "(top level)"
 
 
+# JSON Schema's type names, as a researcher writing YAML would say them.
+_KINDS = {
+    "object": "a mapping (key: value)",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _show(value) -> str:
+    """A config value as it reads in YAML: null, true/false, numbers and quoted texts."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value)
+
+
 def _describe(error) -> str:
     key = _key_name(error.absolute_path)
     validator, expected = error.validator, error.validator_value
@@ -61,10 +83,10 @@ def _describe(error) -> str:
         where = "" if key == "(top level)" else f" under '{key}'"
         return f"unknown key {', '.join(map(repr, unknown))}{where}; allowed keys: {allowed}"
     if validator == "enum":
-        return f"'{key}' is {error.instance!r}; allowed: {', '.join(map(str, expected))}"
+        return f"'{key}' is {_show(error.instance)}; allowed: {', '.join(map(str, expected))}"
     if validator == "type":
         kinds = expected if isinstance(expected, list) else [expected]
-        return f"'{key}' is {error.instance!r}; expected {' or '.join(kinds)}"
+        return f"'{key}' is {_show(error.instance)}; expected {' or '.join(_KINDS.get(kind, kind) for kind in kinds)}"
     if validator == "required":
         return f"'{key}' lacks a required key: {error.message.split(' ')[0]}"
     bounds = {
@@ -74,13 +96,13 @@ def _describe(error) -> str:
         "exclusiveMaximum": "less than",
     }
     if validator in bounds:
-        return f"'{key}' is {error.instance!r}; it must be {bounds[validator]} {expected}"
+        return f"'{key}' is {_show(error.instance)}; it must be {bounds[validator]} {expected}"
     if validator == "minItems":
-        return f"'{key}' must list at least {expected} item(s)"
+        return f"'{key}' is an empty list; it must list at least {expected} item{'s' if expected > 1 else ''}"
     if validator == "uniqueItems":
-        return f"'{key}' lists an item twice: {error.instance!r}"
+        return f"'{key}' lists an item twice: {_show(error.instance)}"
     if validator == "pattern":
-        return f"'{key}' is {error.instance!r}; expected a name of letters, digits and _ starting with a letter"
+        return f"'{key}' is {_show(error.instance)}; expected a name of letters, digits and _ starting with a letter"
     if validator == "minLength":
         return f"'{key}' must not be empty"
     return f"'{key}': {error.message}"
@@ -129,6 +151,47 @@ def resolve_config(config: dict[str, Any], schema: dict) -> dict[str, Any]:
             raise ConfigError("'data.path' is required when 'data.source' is npz: the path of an mnist.npz-style file")
     elif data["path"] is not None:
         raise ConfigError(f"'data.path' is only used with 'data.source: npz' (data.source is {data['source']!r})")
+    return resolved
+
+
+def check_split_sizes(config: dict[str, Any], n_digits: int, n_classes: int = 10) -> None:
+    """Refuse ``data`` settings that leave a split too small to be made, before any job starts.
+
+    ``n_digits`` images of ``n_classes`` digit classes come from the data source. A stratified
+    subsample (``max_digits``) must leave at least one image of each class out; each split,
+    stratified by digit and dealt into the clean group and one group per noise type, needs at
+    least one image per class and per group. Raises ConfigError naming the key.
+    """
+    data = config["data"]
+    max_digits = data["max_digits"]
+    if max_digits is not None and max_digits < n_digits:
+        if n_digits - max_digits < n_classes:
+            raise ConfigError(
+                f"'data.max_digits' is {max_digits}: a stratified subsample of the {n_digits} digits must leave out at "
+                f"least {n_classes} (one per digit class); set it to null to use them all"
+            )
+        n_digits = max_digits
+    needed = max(n_classes, 1 + len(config["noise_types"]))
+    n_test = math.ceil(data["test_fraction"] * n_digits)
+    n_train = n_digits - n_test
+    if min(n_train, n_test) < needed:
+        raise ConfigError(
+            f"'data.test_fraction' is {data['test_fraction']}: it splits the {n_digits} digits into {n_train} for "
+            f"training and {n_test} for testing, but each split needs at least {needed} (one per digit class and one "
+            "per sample group)"
+        )
+
+
+def check_config(config: dict[str, Any], schema: dict) -> dict[str, Any]:
+    """All that is checked before any job starts; returns the resolved config.
+
+    ``resolve_config``, then the data source: an npz file is loaded and checked (DataError naming
+    the file) and the splits it makes must be large enough (``check_split_sizes``).
+    """
+    from .data import source_size
+
+    resolved = resolve_config(config, schema)
+    check_split_sizes(resolved, *source_size(resolved["data"]["source"], resolved["data"]["path"]))
     return resolved
 
 

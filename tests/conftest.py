@@ -53,7 +53,9 @@ def run_workflow(
     command += ["--cores", str(cores)]
     if configfile is not None:  # last: --configfile takes several values and would swallow targets
         command += ["--configfile", str(configfile)]
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    # MLflow settings of the caller's shell never leak into a test run (it would log there)
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    environment = {**inherited, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
     if check and result.returncode != 0:
         raise AssertionError(

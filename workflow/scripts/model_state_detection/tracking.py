@@ -488,6 +488,13 @@ def absolute_sqlite_uri(tracking_uri: str) -> str:
 
 
 def one_line(error: BaseException) -> str:
-    """The gist of an MLflow/requests error: its first line, without MLflow's long retry preamble."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text if len(text) <= 400 else text[:400] + "..."
+    """The gist of an MLflow/requests error in one line: the OS-level cause when there is one
+    (``cannot connect: [Errno 111] Connection refused``), else the first line, shortened."""
+    import re
+
+    text = str(error).strip()
+    cause = re.search(r"\[Errno -?\d+\] [^\"')(]+", text)
+    if cause:
+        return f"cannot connect: {cause.group(0).strip()}"
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= 300 else first[:300] + "..."

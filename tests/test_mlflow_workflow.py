@@ -130,7 +130,8 @@ def check_complete_set(client, workdir: Path, parent, config: dict) -> None:
     and every value equals the workflow's own files."""
     assert parent.info.status == "FINISHED"
     tags = parent.data.tags
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
+    commit = git.stdout.strip()
     assert tags["git_commit"] == commit == tags["mlflow.source.git.commit"]
     assert tags["git_dirty"] in ("true", "false")
     assert tags["data_source"] == config["data"]["source"] and tags["seed"] == str(config["seed"])
@@ -140,22 +141,26 @@ def check_complete_set(client, workdir: Path, parent, config: dict) -> None:
         config["detectors"]["isolation_forest"]["n_estimators"]
     )
     assert {a.path for a in client.list_artifacts(parent.info.run_id)} == PARENT_ARTIFACTS
-    downloaded = Path(client.download_artifacts(parent.info.run_id, "detection_metrics.csv", str(workdir / "dl")))
-    assert downloaded.read_bytes() == (workdir / "results/metrics/detection_metrics.csv").read_bytes()
-    logged_config = yaml.safe_load(Path(client.download_artifacts(parent.info.run_id, "config.yaml", str(workdir / "dl"))).read_text())
-    assert logged_config["seed"] == config["seed"] and logged_config["detectors"] == {
-        **logged_config["detectors"], **{k: {**logged_config["detectors"][k], **v} for k, v in config["detectors"].items()}
-    }  # fmt: skip
-    assert "mlflow" in logged_config  # the full resolved config, defaults included
+    def download(run, name) -> Path:
+        return Path(client.download_artifacts(run.info.run_id, name, str(workdir / "dl")))
+
+    assert download(parent, "detection_metrics.csv").read_bytes() == (
+        workdir / "results/metrics/detection_metrics.csv"
+    ).read_bytes()
+    logged_config = yaml.safe_load(download(parent, "config.yaml").read_text())
+    assert logged_config["seed"] == config["seed"]
+    for detector, settings in config["detectors"].items():
+        assert settings.items() <= logged_config["detectors"][detector].items()
+    assert logged_config["mlflow"]["enabled"] is True  # the full resolved config, defaults included
 
     children = [run for run in runs_of(client) if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert sorted(run.info.run_name for run in children) == sorted(
         ["classifier"] + [f"{detector} {source}" for detector in DETECTORS for source in SOURCES]
     )
     metrics = pd.read_csv(workdir / "results/metrics/detection_metrics.csv")
-    expected_keys = {f"{m}.clean" for m in ("n_samples", "n_flagged", "flagged_rate", "tnr", "fpr")} | {
-        f"{m}.{group}" for m in ("n_samples", "n_flagged", "flagged_rate", "tpr", "fnr", "auroc") for group in ("zero", "saturated")
-    }
+    expected_keys = {f"{m}.clean" for m in ("n_samples", "n_flagged", "flagged_rate", "tnr", "fpr")}
+    for group in ("zero", "saturated"):
+        expected_keys |= {f"{m}.{group}" for m in ("n_samples", "n_flagged", "flagged_rate", "tpr", "fnr", "auroc")}
     for child in children:
         assert child.info.status == "FINISHED"
         if child.info.run_name == "classifier":
@@ -166,7 +171,7 @@ def check_complete_set(client, workdir: Path, parent, config: dict) -> None:
         assert params["layer"] == ("none" if source == "pixel" else source)
         assert params["feature_dim"] == FEATURE_DIMS[source]
         for key, value in config["detectors"][detector].items():
-            assert params[f"detector.{key}"] == (str(value) if not isinstance(value, list) else str(value).replace(" ", ""))
+            assert params[f"detector.{key}"] == str(value).replace(" ", "")  # lists as [16]
         assert params["data.source"] == "mnist5k" and params["noise.zero.kind"] == "uniform"
         # one naming scheme for every detector child: several can be compared on one chart
         assert set(child.data.metrics) == expected_keys
@@ -174,7 +179,7 @@ def check_complete_set(client, workdir: Path, parent, config: dict) -> None:
         for key, value in child.data.metrics.items():
             column, group = key.split(".")
             assert value == pytest.approx(rows.loc[group, column], abs=1e-12), (child.info.run_name, key)
-        own_rows = pd.read_csv(client.download_artifacts(child.info.run_id, "metrics.csv", str(workdir / "dl")))
+        own_rows = pd.read_csv(download(child, "metrics.csv"))
         pd.testing.assert_frame_equal(own_rows.set_index("group"), rows, check_dtype=False)
 
     classifier = next(run for run in children if run.info.run_name == "classifier")
@@ -289,3 +294,17 @@ def test_two_workflows_finishing_together_share_one_sqlite_store(tiny_run, tmp_p
     assert sorted(receipt(w)["status"] for w in workdirs) == ["already_logged", "logged"]
     client = client_for(store)
     assert len(parents_of(client)) == 1 and len(runs_of(client)) == 8
+
+
+def test_mlflow_disabled_means_no_logging_job(tmp_path):
+    config = {**TINY_CONFIG, "mlflow": {"enabled": False}}
+    result = run_workflow(tmp_path, "--dry-run", configfile=write_config(tmp_path, config))
+    assert "train_classifier" in result.stdout and "log_to_mlflow" not in result.stdout
+
+
+def test_a_bad_mlflow_value_is_named_in_one_line(tmp_path):
+    config = {**TINY_CONFIG, "mlflow": {"retries": -1}}
+    result = run_workflow(tmp_path, "--dry-run", configfile=write_config(tmp_path, config), check=False)
+    assert result.returncode != 0
+    assert "invalid configuration: 'mlflow.retries' is -1; it must be at least 0" in result.stderr
+    assert "Traceback" not in result.stderr

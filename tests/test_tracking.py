@@ -138,10 +138,12 @@ def test_a_set_is_logged_once_with_its_children_and_artifacts(store, tmp_path):
     assert len(runs) == 4 and all(run.info.status == "FINISHED" for run in runs)
     parent_id = outcome["parent_run_id"]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent_id]
-    assert sorted(run.info.run_name for run in children) == ["classifier", "isolation_forest dense", "isolation_forest pixel"]
+    names = sorted(run.info.run_name for run in children)
+    assert names == ["classifier", "isolation_forest dense", "isolation_forest pixel"]
     history = client.get_metric_history(outcome["child_run_ids"]["classifier"], "loss")
     assert [(m.step, m.value) for m in history] == [(1, 2.0), (2, 1.0)]
-    assert [a.path for a in client.list_artifacts(outcome["child_run_ids"]["isolation_forest dense"])] == ["metrics.csv"]
+    dense = outcome["child_run_ids"]["isolation_forest dense"]
+    assert [a.path for a in client.list_artifacts(dense)] == ["metrics.csv"]
     assert [a.path for a in client.list_artifacts(parent_id)] == ["detection_metrics.csv"]
 
     again = tracking.log_workflow_record(client, experiment_id, small_record(tmp_path))

@@ -380,9 +380,8 @@ def find_complete_set(client, experiment_id: str, fingerprint: str):
 
 
 def children_of(client, experiment_id: str, parent_run_id: str) -> list:
-    return list(
-        client.search_runs([experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'", max_results=1000)
-    )
+    query = f"tags.mlflow.parentRunId = '{parent_run_id}'"
+    return list(client.search_runs([experiment_id], filter_string=query, max_results=1000))
 
 
 def delete_incomplete_sets(client, experiment_id: str, fingerprint: str) -> list[str]:

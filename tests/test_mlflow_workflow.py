@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.server
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -271,6 +273,38 @@ def test_mlflow_down_the_workflow_completes_and_logs_once_when_it_is_back(tiny_r
         assert "Nothing to be done" in result.stdout + result.stderr
         assert len(runs_of(client)) == 8
     assert result_checksums(workdir) == before
+
+
+class _FailingMlflow(http.server.BaseHTTPRequestHandler):
+    """A tracking server that is up but failing: every request gets HTTP 503."""
+
+    def _fail(self):
+        body = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "database is down"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _fail
+
+    def log_message(self, *args):
+        pass
+
+
+def test_mlflow_failing_leaves_the_run_pending_and_says_why(tiny_run, tmp_path):
+    workdir = copy_run(tiny_run, tmp_path / "run")
+    server = http.server.HTTPServer(("127.0.0.1", 0), _FailingMlflow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}"
+        result = run_workflow(workdir, configfile=workdir / "config.yaml", env={"MLFLOW_TRACKING_URI": uri})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert f"NOT logged to MLflow ({uri}, experiment '{EXPERIMENT}'): the server kept answering HTTP 503" in result.stderr
+    assert receipt(workdir)["status"] == "pending"
 
 
 def test_two_workflows_finishing_together_share_one_sqlite_store(tiny_run, tmp_path):

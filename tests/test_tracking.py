@@ -195,4 +195,7 @@ def test_one_line_names_the_cause_of_a_connection_failure():
         "[Errno 111] Connection refused\"))"
     )
     assert tracking.one_line(error) == "cannot connect: [Errno 111] Connection refused"
+    retried = RuntimeError("API request to http://h/x failed with exception HTTPConnectionPool(host='h', port=1): Max "
+                           "retries exceeded with url: /x (Caused by ResponseError('too many 503 error responses'))")
+    assert tracking.one_line(retried) == "the server kept answering HTTP 503"
     assert tracking.one_line(RuntimeError("INTERNAL_ERROR: boom\ndetails")) == "INTERNAL_ERROR: boom"

@@ -488,12 +488,16 @@ def absolute_sqlite_uri(tracking_uri: str) -> str:
 
 def one_line(error: BaseException) -> str:
     """The gist of an MLflow/requests error in one line: the OS-level cause when there is one
-    (``cannot connect: [Errno 111] Connection refused``), else the first line, shortened."""
+    (``cannot connect: [Errno 111] Connection refused``), the HTTP status a server kept answering,
+    else the first line, shortened."""
     import re
 
     text = str(error).strip()
     cause = re.search(r"\[Errno -?\d+\] [^\"')(]+", text)
     if cause:
         return f"cannot connect: {cause.group(0).strip()}"
+    status = re.search(r"too many (\d{3}) error responses", text)
+    if status:
+        return f"the server kept answering HTTP {status.group(1)}"
     first = text.splitlines()[0] if text else type(error).__name__
     return first if len(first) <= 300 else first[:300] + "..."

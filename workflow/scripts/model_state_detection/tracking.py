@@ -31,20 +31,20 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from .config import PIXEL_SOURCE, config_hash
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 DEFAULT_TRACKING_URI = "sqlite:///results/mlflow/mlflow.db"
 DEFAULT_ARTIFACT_DIR = "results/mlflow/artifacts"
 RUN_KIND_TAG = "run_kind"
 FINGERPRINT_TAG = "fingerprint"
 # A parent's tag that says how many children a complete set has.
 N_CHILDREN_TAG = "n_children"
-if TYPE_CHECKING:
-    import pandas as pd
-
-_BATCH = {"metrics": 1000, "params": 100, "tags": 100}  # MLflow's log_batch limits per request
+_BATCH = {"metrics": 1000, "params": 100}  # MLflow's log_batch limits per request
 
 
 class TrackingUnavailable(RuntimeError):
-    """MLflow could not be reached or refused the run; nothing of this set is left visible as complete."""
+    """MLflow cannot take the run as configured (e.g. its experiment is deleted); the message says what to do."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ include: "workflow/rules/classifier.smk"
 include: "workflow/rules/activations.smk"
 include: "workflow/rules/detectors.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/tracking.smk"
 
 
 rule all:
@@ -28,3 +29,5 @@ rule all:
         "results/plots/detection_rates.png",
         "results/plots/auroc_heatmap.png",
         expand("results/plots/score_distributions_{detector}.png", detector=DETECTORS),
+        # the MLflow receipt (results/mlflow/logged_run.json), unless mlflow.enabled is false
+        MLFLOW_RECEIPT if config["mlflow"]["enabled"] else [],

@@ -54,7 +54,9 @@ def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None,
 
 def snakemake_environment(env: dict | None = None) -> dict:
     """This interpreter's bin/ first on PATH, so that jobs run in the same environment."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    # MLflow settings of the caller's shell never leak into a test run (it would log there)
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    return {**inherited, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", **(env or {})}
 
 
 def run_workflow(

@@ -16,8 +16,8 @@ rule extract_activations:
         "../../envs/tensorflow.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=lambda wildcards, attempt: 1200 * attempt,
+        runtime=lambda wildcards, attempt: 10 * attempt,
     params:
         seed=config["seed"],
         sources=FEATURE_SOURCES,

@@ -14,8 +14,8 @@ rule train_classifier:
         "../../envs/tensorflow.yaml"
     threads: 2
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=lambda wildcards, attempt: 2500 * attempt,
+        runtime=lambda wildcards, attempt: 10 * attempt,
     params:
         seed=config["seed"],
         classifier=config["classifier"],

@@ -11,8 +11,8 @@ rule make_datasets:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards, attempt: 1500 * attempt,
+        runtime=lambda wildcards, attempt: 5 * attempt,
     params:
         seed=config["seed"],
         data=config["data"],

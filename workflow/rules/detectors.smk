@@ -17,8 +17,8 @@ rule fit_isolation_forest:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards, attempt: 1200 * attempt,
+        runtime=lambda wildcards, attempt: 5 * attempt,
     params:
         detector="isolation_forest",
         seed=config["seed"],
@@ -42,8 +42,8 @@ rule fit_ann_detector:
         "../../envs/tensorflow.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=lambda wildcards, attempt: 2500 * attempt,
+        runtime=lambda wildcards, attempt: 10 * attempt,
     params:
         detector="ann",
         seed=config["seed"],

@@ -2,10 +2,10 @@
 
 from typing import TYPE_CHECKING
 
-from model_state_detection.classifier import configure_tensorflow, layer_activations, load_classifier
-from model_state_detection.config import PIXEL_SOURCE
-from model_state_detection.io import feature_table, read_sample_group, write_table
+from model_state_detection.classifier import configure_tensorflow, load_classifier
+from model_state_detection.io import read_sample_group, write_table
 from model_state_detection.logs import output_to_log
+from model_state_detection.pipeline import split_feature_tables
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -15,14 +15,10 @@ def main(model_path, group_paths, sources, seed, threads, outputs, log_path):
     with output_to_log(log_path) as log:
         configure_tensorflow(seed, threads)
         model = load_classifier(model_path)
-        layers = [source for source in sources if source != PIXEL_SOURCE]
-        for path in group_paths:
-            group = read_sample_group(path)
-            features = layer_activations(model, layers, group.images)
-            features[PIXEL_SOURCE] = group.images
-            for source in sources:
-                write_table(feature_table(features[source], source, group), outputs[source, group.name])
-                log.info("%s/%s: %s", source, group.name, features[source].shape)
+        groups = [read_sample_group(path) for path in group_paths]
+        for source, name, table in split_feature_tables(model, groups, sources):
+            write_table(table, outputs[source, name])
+            log.info("%s/%s: %d rows", source, name, len(table))
 
 
 main(

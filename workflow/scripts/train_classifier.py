@@ -2,12 +2,10 @@
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from model_state_detection.classifier import accuracy, build_classifier, configure_tensorflow, train_classifier
+from model_state_detection.classifier import configure_tensorflow
 from model_state_detection.io import atomic_path, read_sample_group, write_csv
 from model_state_detection.logs import output_to_log
+from model_state_detection.pipeline import fit_classifier
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
@@ -17,18 +15,9 @@ def main(train_paths, test_paths, settings, seed, threads, model_path, history_p
     with output_to_log(log_path) as log:
         configure_tensorflow(seed, threads)
         train = [read_sample_group(path) for path in train_paths]
-        if not settings["train_on_noisy"]:
-            train = [group for group in train if not group.is_anomaly]
-        images = np.concatenate([group.images for group in train])
-        digits = np.concatenate([group.digits for group in train])
-        log.info("training on %d images (%s)", len(digits), ", ".join(group.name for group in train))
-        model = build_classifier(settings["hidden_units"], settings["learning_rate"])
-        history = train_classifier(model, images, digits, settings["epochs"], settings["batch_size"], seed)
-        rows = []
-        for path in test_paths:
-            group = read_sample_group(path)
-            rows.append({"group": group.name, "n_samples": len(group.digits), "accuracy": accuracy(model, group.images, group.digits)})
-        table = pd.DataFrame(rows)
+        test = [read_sample_group(path) for path in test_paths]
+        log.info("training on %s", ", ".join(group.name for group in train if settings["train_on_noisy"] or not group.is_anomaly))
+        model, history, table = fit_classifier(train, test, settings, seed)
         log.info("test accuracy:\n%s", table.to_string(index=False))
         with atomic_path(model_path) as temporary:
             model.save(temporary)

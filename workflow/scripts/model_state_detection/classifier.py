@@ -16,9 +16,11 @@ from .data import N_PIXELS
 
 
 def configure_tensorflow(seed: int, threads: int = 1) -> None:
-    """Make TensorFlow deterministic and keep it to ``threads`` cores.
+    """Make TensorFlow deterministic and keep it to ``threads`` cores; reset Keras' state and seeds.
 
-    Call before building any model: thread counts are fixed when TensorFlow's runtime starts.
+    Call before building any model: thread counts are fixed when TensorFlow's runtime starts
+    (later calls in the same process keep the first call's). Calling it again before the next
+    model gives that model the same initial weights and shuffles as in a fresh process.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -29,6 +31,7 @@ def configure_tensorflow(seed: int, threads: int = 1) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # the runtime already started in this process: keep its settings
         pass
+    keras.backend.clear_session()  # a fresh Keras state (layer names, seeds), as in a new process
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 

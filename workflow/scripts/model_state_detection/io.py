@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 from pathlib import Path
@@ -37,8 +38,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_sample_group(group: SampleGroup, path: str | Path) -> None:
+    """An uncompressed .npz: zlib cost ~1 s per 10,000 images to write and again to read, and
+    these are intermediate files, read by the next jobs only."""
     with atomic_path(path) as temporary:
-        np.savez_compressed(
+        np.savez(
             temporary, images=group.images.astype(np.float32), digits=group.digits.astype(np.uint8), name=group.name
         )
 
@@ -65,11 +68,20 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
         pa_csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), temporary)
 
 
+LABEL_TYPES = {"digit": pa.int64(), "noise_type": pa.string(), "is_anomaly": pa.bool_()}
+
+
 def read_feature_table(path: str | Path) -> pd.DataFrame:
-    """A feature table written by ``write_table``; feature columns come back as float32."""
-    table = pa_csv.read_csv(path).to_pandas()
-    features = feature_columns(table)
-    table[features] = table[features].astype(np.float32)
+    """A feature table written by ``write_table``; feature columns come back as float32.
+
+    The feature columns are parsed straight to float32 (correctly rounded, so the shortest
+    round-tripping text gives back the very value written), which halves the reading time
+    compared to parsing float64 and casting.
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    types = {column: LABEL_TYPES.get(column, pa.float32()) for column in header}
+    table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(column_types=types)).to_pandas()
     table["noise_type"] = table["noise_type"].astype(str)
     return table
 

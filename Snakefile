@@ -15,7 +15,6 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/classifier.smk"
-include: "workflow/rules/activations.smk"
 include: "workflow/rules/detectors.smk"
 include: "workflow/rules/evaluation.smk"
 

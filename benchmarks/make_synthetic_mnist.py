@@ -45,8 +45,8 @@ def synthetic_mnist(n_digits: int = N_DIGITS, seed: int = 0) -> tuple[np.ndarray
             copy[chosen] = shifted(base_images[chosen], int(dy), int(dx))
         images.append(copy)
         labels.append(base_labels)
-    images, labels = np.concatenate(images)[:n_digits], np.concatenate(labels)[:n_digits].astype(np.uint8)
-    order = rng.permutation(n_digits)
+    images, labels = np.concatenate(images), np.concatenate(labels).astype(np.uint8)
+    order = rng.permutation(len(labels))[:n_digits]
     return images[order], labels[order]
 
 

@@ -1,38 +1,54 @@
-"""Train the digit classifier and measure its accuracy on each test group."""
+"""Train the digit classifier, measure its accuracy on each test group, and record its layer
+activations ("model state") and the pixels of every group of both splits as feature tables."""
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from model_state_detection.classifier import configure_tensorflow
-from model_state_detection.io import atomic_path, read_sample_group, write_csv
+from model_state_detection.io import atomic_path, read_sample_group, write_csv, write_table
 from model_state_detection.logs import output_to_log
-from model_state_detection.pipeline import fit_classifier
+from model_state_detection.pipeline import fit_classifier, split_feature_tables
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 
-def main(train_paths, test_paths, settings, seed, threads, model_path, history_path, accuracy_path, log_path):
+def main(train_paths, test_paths, settings, sources, seed, threads, model_path, history_path, accuracy_path, tables, log_path):
     with output_to_log(log_path) as log:
         configure_tensorflow(seed, threads)
-        train = [read_sample_group(path) for path in train_paths]
-        test = [read_sample_group(path) for path in test_paths]
-        log.info("training on %s", ", ".join(group.name for group in train if settings["train_on_noisy"] or not group.is_anomaly))
-        model, history, table = fit_classifier(train, test, settings, seed)
+        splits = {
+            "train": [read_sample_group(path) for path in train_paths],
+            "test": [read_sample_group(path) for path in test_paths],
+        }
+        log.info("training on %s", ", ".join(g.name for g in splits["train"] if settings["train_on_noisy"] or not g.is_anomaly))
+        model, history, table = fit_classifier(splits["train"], splits["test"], settings, seed)
         log.info("test accuracy:\n%s", table.to_string(index=False))
         with atomic_path(model_path) as temporary:
             model.save(temporary)
         write_csv(history, history_path)
         write_csv(table, accuracy_path)
+        # pyarrow writes CSV without holding the GIL: the job's threads write tables side by side
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            writes = [
+                pool.submit(write_table, features, tables[source, split, name])
+                for split, groups in splits.items()
+                for source, name, features in split_feature_tables(model, groups, sources)
+            ]
+            for write in writes:
+                write.result()  # re-raises a failed write here
+        log.info("wrote %d feature tables", len(writes))
 
 
 main(
     train_paths=snakemake.input.train,
     test_paths=snakemake.input.test,
     settings=snakemake.params.classifier,
+    sources=snakemake.params.sources,
     seed=snakemake.params.seed,
     threads=snakemake.threads,
     model_path=snakemake.output.model,
     history_path=snakemake.output.history,
     accuracy_path=snakemake.output.accuracy,
+    tables=dict(zip(snakemake.params.table_keys, snakemake.output.tables)),
     log_path=snakemake.log[0],
 )

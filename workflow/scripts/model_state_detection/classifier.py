@@ -92,11 +92,16 @@ def activation_model(model, layers: list[str]):
     return keras.Model(inputs=model.inputs, outputs=[model.get_layer(name).output for name in layers])
 
 
-def layer_activations(model, layers: list[str], images: np.ndarray) -> dict[str, np.ndarray]:
-    """Activations of each named layer for ``images``, as float32 arrays (samples x neurons)."""
+def layer_activations(model, layers: list[str], images: np.ndarray, reader=None) -> dict[str, np.ndarray]:
+    """Activations of each named layer for ``images``, as float32 arrays (samples x neurons).
+
+    ``reader``, an ``activation_model(model, layers)`` made once, saves rebuilding (and
+    re-tracing) it for every batch of images.
+    """
     if not layers:
         return {}
-    outputs = activation_model(model, layers).predict(images, batch_size=1024, verbose=0)
+    reader = activation_model(model, layers) if reader is None else reader
+    outputs = reader.predict(images, batch_size=1024, verbose=0)
     if len(layers) == 1:
         outputs = [outputs]
     return {name: np.asarray(output, dtype=np.float32) for name, output in zip(layers, outputs)}

@@ -44,11 +44,12 @@ def fit_classifier(train: list[SampleGroup], test: list[SampleGroup], settings: 
 
 def split_feature_tables(model, groups: list[SampleGroup], sources: list[str]):
     """Yield ``(source, group name, feature table)`` for every group of one split and every source."""
-    from .classifier import layer_activations
+    from .classifier import activation_model, layer_activations
 
     layers = [source for source in sources if source != PIXEL_SOURCE]
+    reader = activation_model(model, layers) if layers else None
     for group in groups:
-        features = layer_activations(model, layers, group.images)
+        features = layer_activations(model, layers, group.images, reader)
         features[PIXEL_SOURCE] = group.images
         for source in sources:
             yield source, group.name, feature_table(features[source], source, group)

@@ -137,8 +137,8 @@ def plot(rows: list[dict], steps: dict[str, float], summary: dict, path: Path) -
         for name, seconds in parts:
             axis.bar(x, seconds, bottom=bottom, color=colors[name], label=name, edgecolor="white", width=0.6)
             bottom += seconds
-    axis.scatter([0], [summary["workflow_s"]], marker="_", s=2000, color="black", zorder=3, label="wall time")
-    axis.scatter([1], [summary["one_process_s"]], marker="_", s=2000, color="black", zorder=3)
+    for x, wall in enumerate((summary["workflow_s"], summary["one_process_s"])):
+        axis.plot([x - 0.4, x + 0.4], [wall, wall], color="black", linewidth=2, zorder=3, label="wall time")
     handles, labels = axis.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     axis.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)

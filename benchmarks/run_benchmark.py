@@ -105,7 +105,7 @@ def csv_throughput(directory: Path, rows: int = 10_000) -> dict:
     table = feature_table(images, "pixel", SampleGroup("type4", images, rng.integers(0, 10, rows)))
     path = directory / "throughput.csv"
     start = time.perf_counter()
-    write_table(table, path)
+    write_table(table, path, threads=2)  # as train_classifier does with its 2 threads
     write_s = time.perf_counter() - start
     start = time.perf_counter()
     back = read_feature_table(path)

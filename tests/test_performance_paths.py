@@ -32,6 +32,16 @@ def test_feature_tables_round_trip_every_float32_exactly(tmp_path):
     assert set(table["noise_type"]) == {"type1"}
 
 
+def test_feature_tables_written_on_threads_are_the_same_bytes(tmp_path):
+    rng = np.random.default_rng(2)
+    features = rng.random((1001, 30), dtype=np.float32)
+    table = feature_table(features, "pixel", SampleGroup("clean", features, rng.integers(0, 10, len(features))))
+    write_table(table, tmp_path / "one.csv")
+    for threads in (2, 3):
+        write_table(table, tmp_path / f"{threads}.csv", threads=threads)
+        assert (tmp_path / f"{threads}.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
 def test_sample_groups_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     group = SampleGroup("clean", rng.random((20, 784), dtype=np.float32), rng.integers(0, 10, 20))

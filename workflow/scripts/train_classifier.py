@@ -1,7 +1,6 @@
 """Train the digit classifier, measure its accuracy on each test group, and record its layer
 activations ("model state") and the pixels of every group of both splits as feature tables."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from model_state_detection.classifier import configure_tensorflow
@@ -27,16 +26,10 @@ def main(train_paths, test_paths, settings, sources, seed, threads, model_path, 
             model.save(temporary)
         write_csv(history, history_path)
         write_csv(table, accuracy_path)
-        # pyarrow writes CSV without holding the GIL: the job's threads write tables side by side
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            writes = [
-                pool.submit(write_table, features, tables[source, split, name])
-                for split, groups in splits.items()
-                for source, name, features in split_feature_tables(model, groups, sources)
-            ]
-            for write in writes:
-                write.result()  # re-raises a failed write here
-        log.info("wrote %d feature tables", len(writes))
+        for split, groups in splits.items():
+            for source, name, features in split_feature_tables(model, groups, sources):
+                write_table(features, tables[source, split, name], threads)
+                log.info("activations %s/%s/%s: %d rows", source, split, name, len(features))
 
 
 main(

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -62,10 +63,30 @@ def feature_table(features: np.ndarray, source: str, group: SampleGroup) -> pd.D
     return table
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    """CSV with a header; float32 values are written in their shortest round-tripping form."""
+def _csv_bytes(table: pa.Table, header: bool) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=header))
+    return sink.getvalue()
+
+
+def write_table(table: pd.DataFrame, path: str | Path, threads: int = 1) -> None:
+    """CSV with a header; float32 values are written in their shortest round-tripping form.
+
+    With ``threads`` > 1, row blocks are formatted side by side (pyarrow releases the GIL)
+    and written in order: the same bytes, about twice as fast on two cores.
+    """
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
     with atomic_path(path) as temporary:
-        pa_csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), temporary)
+        if threads <= 1 or len(arrow) < 2 * threads:
+            pa_csv.write_csv(arrow, temporary)
+            return
+        bounds = [len(arrow) * i // threads for i in range(threads + 1)]
+        blocks = [(arrow.slice(start, stop - start), start == 0) for start, stop in zip(bounds, bounds[1:])]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(lambda block: _csv_bytes(*block), blocks))
+        with open(temporary, "wb") as handle:
+            for part in parts:
+                handle.write(part)
 
 
 LABEL_TYPES = {"digit": pa.int64(), "noise_type": pa.string(), "is_anomaly": pa.bool_()}

@@ -37,7 +37,7 @@ CLUSTER_OPTIONS = (
 )  # fmt: skip
 # Jobs of the tiny config that go through SLURM; the rest are localrules.
 EXPECTED_CLUSTER_JOBS = Counter(
-    make_datasets=1, train_classifier=1, extract_activations=2, fit_isolation_forest=3, fit_ann_detector=3
+    make_datasets=1, train_classifier=1, fit_isolation_forest=3, fit_ann_detector=3
 )
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 RUN_TIMEOUT = 420

@@ -54,3 +54,11 @@ def feature_tables(source, split):
         split=split,
         dataset=DATASETS,
     )
+
+
+def forest_training_tables(wildcards):
+    """The training tables the Isolation Forest reads: with fit_on: clean, the clean one only."""
+    tables = feature_tables(wildcards.source, "train")
+    if config["detectors"]["isolation_forest"]["fit_on"] == "clean":
+        return tables[:1]  # DATASETS lists clean first
+    return tables

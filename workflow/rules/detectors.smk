@@ -4,7 +4,7 @@
 
 rule fit_isolation_forest:
     input:
-        train=lambda wildcards: feature_tables(wildcards.source, "train"),
+        train=forest_training_tables,
         test=lambda wildcards: feature_tables(wildcards.source, "test"),
     output:
         model="results/detectors/isolation_forest/{source}/model.joblib",

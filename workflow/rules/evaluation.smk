@@ -22,6 +22,8 @@ rule evaluate_detectors:
         json="results/metrics/detection_metrics.json",
     log:
         "results/logs/evaluate_detectors.log",
+    benchmark:
+        "results/benchmarks/evaluate_detectors.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -44,6 +46,8 @@ rule plot_detection_rates:
         ),
     log:
         "results/logs/plot_detection_rates.log",
+    benchmark:
+        "results/benchmarks/plot_detection_rates.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -63,6 +67,8 @@ rule plot_auroc_heatmap:
         ),
     log:
         "results/logs/plot_auroc_heatmap.log",
+    benchmark:
+        "results/benchmarks/plot_auroc_heatmap.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -85,6 +91,8 @@ rule plot_score_distributions:
         ),
     log:
         "results/logs/plot_score_distributions/{detector}.log",
+    benchmark:
+        "results/benchmarks/plot_score_distributions/{detector}.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:

@@ -16,9 +16,11 @@ from .data import N_PIXELS
 
 
 def configure_tensorflow(seed: int, threads: int = 1) -> None:
-    """Make TensorFlow deterministic and keep it to ``threads`` cores.
+    """Make TensorFlow deterministic and keep it to ``threads`` cores; reset Keras' state and seeds.
 
-    Call before building any model: thread counts are fixed when TensorFlow's runtime starts.
+    Call before building any model: thread counts are fixed when TensorFlow's runtime starts
+    (later calls in the same process keep the first call's). Calling it again before the next
+    model gives that model the same initial weights and shuffles as in a fresh process.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -29,6 +31,7 @@ def configure_tensorflow(seed: int, threads: int = 1) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # the runtime already started in this process: keep its settings
         pass
+    keras.backend.clear_session()  # a fresh Keras state (layer names, seeds), as in a new process
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -89,11 +92,16 @@ def activation_model(model, layers: list[str]):
     return keras.Model(inputs=model.inputs, outputs=[model.get_layer(name).output for name in layers])
 
 
-def layer_activations(model, layers: list[str], images: np.ndarray) -> dict[str, np.ndarray]:
-    """Activations of each named layer for ``images``, as float32 arrays (samples x neurons)."""
+def layer_activations(model, layers: list[str], images: np.ndarray, reader=None) -> dict[str, np.ndarray]:
+    """Activations of each named layer for ``images``, as float32 arrays (samples x neurons).
+
+    ``reader``, an ``activation_model(model, layers)`` made once, saves rebuilding (and
+    re-tracing) it for every batch of images.
+    """
     if not layers:
         return {}
-    outputs = activation_model(model, layers).predict(images, batch_size=1024, verbose=0)
+    reader = activation_model(model, layers) if reader is None else reader
+    outputs = reader.predict(images, batch_size=1024, verbose=0)
     if len(layers) == 1:
         outputs = [outputs]
     return {name: np.asarray(output, dtype=np.float32) for name, output in zip(layers, outputs)}

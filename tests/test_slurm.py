@@ -10,6 +10,7 @@ skipped, except in CI (CI=true), where that is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -152,13 +153,18 @@ def test_cluster_run_gives_the_same_results_as_a_local_run(cluster_run, request)
     tiny_run = request.getfixturevalue("tiny_run")  # the local run, only once SLURM has run
 
     def artifacts(root: Path) -> set[str]:
+        # MLflow files are named by run ids, which differ between any two runs
         return {
             str(path.relative_to(root))
             for path in (root / "results").rglob("*")
-            if path.is_file() and not {"logs", "benchmarks"} & set(path.relative_to(root).parts)
+            if path.is_file() and not {"logs", "benchmarks", "mlflow"} & set(path.relative_to(root).parts)
         }
 
     assert artifacts(workdir) == artifacts(tiny_run)
+    # the MLflow logging job (a localrule) ran after the cluster jobs and logged the run
+    receipt = json.loads((workdir / "results/mlflow/logged_run.json").read_text())
+    local_receipt = json.loads((tiny_run / "results/mlflow/logged_run.json").read_text())
+    assert receipt["status"] == "logged" and receipt["child_run_ids"].keys() == local_receipt["child_run_ids"].keys()
     assert {"results/metrics/detection_metrics.csv", "results/plots/auroc_heatmap.png"} <= artifacts(workdir)
     for name in (
         "metrics/detection_metrics.csv",

@@ -22,11 +22,12 @@ rule train_classifier:
         "results/benchmarks/train_classifier.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: 2
+    threads: TENSORFLOW_THREADS["train_classifier"]
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 20 * attempt,
     params:
+        tensorflow_threads=TENSORFLOW_THREADS["train_classifier"],
         seed=config["seed"],
         classifier=config["classifier"],
         sources=FEATURE_SOURCES,

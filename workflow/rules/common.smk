@@ -62,3 +62,10 @@ def forest_training_tables(wildcards):
     if config["detectors"]["isolation_forest"]["fit_on"] == "clean":
         return tables[:1]  # DATASETS lists clean first
     return tables
+
+
+# TensorFlow splits its sums across its thread pool, and the split changes the rounding: a
+# model trained with 1 thread differs in the last bits from one trained with 2. Its rules size
+# the pool by these declared counts (a rule parameter), never by the threads a job is granted
+# (fewer with --cores 1, others in a cluster profile), so every run computes the same models.
+TENSORFLOW_THREADS = {"train_classifier": 2, "fit_ann_detector": 1}

@@ -28,7 +28,8 @@ main(
     test_paths=snakemake.input.test,
     settings=snakemake.params.settings,
     seed=snakemake.params.seed,
-    threads=snakemake.threads,
+    # TensorFlow's results depend on its pool size: the rule's declared count (see common.smk)
+    threads=snakemake.params.get("tensorflow_threads", snakemake.threads),
     model_path=snakemake.output.model,
     scores_path=snakemake.output.scores,
     log_path=snakemake.log[0],

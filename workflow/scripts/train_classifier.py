@@ -12,9 +12,12 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake
 
 
-def main(train_paths, test_paths, settings, sources, seed, threads, model_path, history_path, accuracy_path, tables, log_path):
+def main(
+    train_paths, test_paths, settings, sources, seed, tensorflow_threads, threads,
+    model_path, history_path, accuracy_path, tables, log_path,
+):  # fmt: skip
     with output_to_log(log_path) as log:
-        configure_tensorflow(seed, threads)
+        configure_tensorflow(seed, tensorflow_threads)
         splits = {
             "train": [read_sample_group(path) for path in train_paths],
             "test": [read_sample_group(path) for path in test_paths],
@@ -38,7 +41,8 @@ main(
     settings=snakemake.params.classifier,
     sources=snakemake.params.sources,
     seed=snakemake.params.seed,
-    threads=snakemake.threads,
+    tensorflow_threads=snakemake.params.tensorflow_threads,  # the declared count (see common.smk)
+    threads=snakemake.threads,  # for writing the tables
     model_path=snakemake.output.model,
     history_path=snakemake.output.history,
     accuracy_path=snakemake.output.accuracy,

@@ -9,7 +9,9 @@ In one run, side by side:
       metrics table and classifier accuracy must equal the workflow's byte for byte (checked);
   (c) a no-op re-run of the workflow (must do nothing);
   (d) an incremental re-run after changing ``detectors.isolation_forest.n_estimators`` (checked:
-      only fit_isolation_forest and what reads its output may run).
+      only fit_isolation_forest and what reads its output may run);
+  (e) logging the finished run to MLflow (the ``log_to_mlflow`` target, SQLite store under the
+      run's results/), which (a)-(d) leave out (``mlflow.enabled: false``) because (b) does not log.
 It prints wall times, the ratio (a)/(b), the peak memory of the largest job and a per-rule
 breakdown from Snakemake's benchmark files, and writes ``summary.csv``, ``per_rule.csv`` and
 ``time_per_rule.png`` to ``benchmarks/output/<size>/``. Times depend on the machine's load:
@@ -158,13 +160,13 @@ def main(size: str, keep: bool) -> dict:
     workdir = out / "workflow"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    config: dict = {}
+    config: dict = {"mlflow": {"enabled": False}}  # measured on its own, as (e)
     if not SYNTHETIC.exists():
         subprocess.run([sys.executable, str(HERE / "make_synthetic_mnist.py"), str(SYNTHETIC)], check=True)
     if size == "70k":
-        config = {"data": {"source": "npz", "path": str(SYNTHETIC)}}
+        config["data"] = {"source": "npz", "path": str(SYNTHETIC)}
     configfile = out / "config.yaml"
-    configfile.write_text(yaml.safe_dump(config) if config else "{}\n")
+    configfile.write_text(yaml.safe_dump(config))
     summary: dict = {"size": size, "load_before": load()}
 
     print(f"[{size}] load average {summary['load_before']}; (a) workflow from empty results/ ...", flush=True)
@@ -196,6 +198,11 @@ def main(size: str, keep: bool) -> dict:
     ran = jobs_run(output)
     summary["incremental_rules"] = " ".join(f"{rule}x{count}" for rule, count in sorted(ran.items()))
     summary["incremental_only_downstream"] = set(ran) <= DOWNSTREAM_OF_FOREST and "fit_isolation_forest" in ran
+    print(f"[{size}] (e) logging the run to MLflow ...", flush=True)
+    logged = out / "config_logged.yaml"
+    logged.write_text(yaml.safe_dump({**config, "detectors": {"isolation_forest": {"n_estimators": 120}}, "mlflow": {}}))
+    summary["mlflow_logging_s"], _, output = snakemake(workdir, logged, out / "mlflow.log", "log_to_mlflow")
+    summary["mlflow_logging_only"] = set(jobs_run(output)) == {"log_to_mlflow"}
     summary.update(csv_throughput(out))
     summary["load_after"] = load()
 
@@ -229,5 +236,12 @@ if __name__ == "__main__":
     parser.add_argument("--keep", action="store_true", help="keep the workflow's activation CSVs (large at 70k)")
     arguments = parser.parse_args()
     summary = main(arguments.size, arguments.keep)
-    checks = ("same_detection_metrics", "same_test_accuracy", "noop_did_nothing", "incremental_only_downstream", "csv_round_trip")
+    checks = (
+        "same_detection_metrics",
+        "same_test_accuracy",
+        "noop_did_nothing",
+        "incremental_only_downstream",
+        "mlflow_logging_only",
+        "csv_round_trip",
+    )
     sys.exit(0 if all(summary[check] for check in checks) else 1)

@@ -22,12 +22,12 @@ rule train_classifier:
         "results/benchmarks/train_classifier.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: TENSORFLOW_THREADS["train_classifier"]
+    threads: TENSORFLOW_THREADS
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 20 * attempt,
     params:
-        tensorflow_threads=TENSORFLOW_THREADS["train_classifier"],
+        tensorflow_threads=TENSORFLOW_THREADS,
         seed=config["seed"],
         classifier=config["classifier"],
         sources=FEATURE_SOURCES,

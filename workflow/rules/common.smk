@@ -65,7 +65,8 @@ def forest_training_tables(wildcards):
 
 
 # TensorFlow splits its sums across its thread pool, and the split changes the rounding: a
-# model trained with 1 thread differs in the last bits from one trained with 2. Its rules size
-# the pool by these declared counts (a rule parameter), never by the threads a job is granted
-# (fewer with --cores 1, others in a cluster profile), so every run computes the same models.
-TENSORFLOW_THREADS = {"train_classifier": 2, "fit_ann_detector": 1}
+# model trained with 1 thread differs in the last bits from one trained with 2. Its rules give
+# it a pool of this fixed size (a rule parameter), never the threads a job is granted (fewer
+# with --cores 1, others in a cluster profile), so every run computes the same models, and the
+# same as benchmarks/one_process.py. A job granted one core runs the pool's threads on it.
+TENSORFLOW_THREADS = 2

@@ -40,12 +40,12 @@ rule fit_ann_detector:
         "results/benchmarks/fit_ann_detector/{source}.tsv"
     conda:
         "../../envs/tensorflow.yaml"
-    threads: TENSORFLOW_THREADS["fit_ann_detector"]
+    threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: 2500 * attempt,
         runtime=lambda wildcards, attempt: 10 * attempt,
     params:
-        tensorflow_threads=TENSORFLOW_THREADS["fit_ann_detector"],
+        tensorflow_threads=TENSORFLOW_THREADS,
         detector="ann",
         seed=config["seed"],
         settings=config["detectors"]["ann"],

@@ -68,6 +68,29 @@ def test_good_npz_file_loads_pooled_and_scaled(tmp_path):
     assert resolved["data"]["path"] == str(path)
 
 
+def test_an_npz_file_that_passed_is_read_again_only_once_it_changed(tmp_path, monkeypatch):
+    import model_state_detection.data as data
+
+    path = tmp_path / "digits.npz"
+    write_good_npz(path)
+    record = tmp_path / ".snakemake/checked.json"
+    config = {"data": {"source": "npz", "path": str(path)}}
+    first = check_config(copy.deepcopy(config), SCHEMA, record)
+    reads = []
+    monkeypatch.setattr(data, "load_npz", lambda file, read=data.load_npz: reads.append(file) or read(file))
+    assert check_config(copy.deepcopy(config), SCHEMA, record) == first
+    assert reads == []  # the same file: not read again
+    path.write_bytes(b"not an npz archive")  # replaced by a bad file: read, and refused
+    with pytest.raises(DataError, match="not an .npz archive"):
+        check_config(copy.deepcopy(config), SCHEMA, record)
+    with pytest.raises(DataError, match="not an .npz archive"):
+        check_config(copy.deepcopy(config), SCHEMA, record)
+    assert len(reads) == 2  # a file that failed is never taken as checked
+    write_good_npz(path)
+    assert check_config(copy.deepcopy(config), SCHEMA, record) == first
+    assert len(reads) == 3
+
+
 @pytest.mark.parametrize(
     ("n_digits", "data", "n_noise_types", "names"),
     [

@@ -26,6 +26,8 @@ try:
     _resolved = check_config(
         dict(config),
         load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+        # npz data files that passed the check, so that a re-run does not read them again
+        checked_files=Path(".snakemake/model_state_detection/checked_data_files.json"),
     )
 except ConfigError as error:
     _stop(f"invalid configuration: {error}")

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -182,17 +183,49 @@ def check_split_sizes(config: dict[str, Any], n_digits: int, n_classes: int = 10
         )
 
 
-def check_config(config: dict[str, Any], schema: dict) -> dict[str, Any]:
+def check_config(config: dict[str, Any], schema: dict, checked_files: Path | None = None) -> dict[str, Any]:
     """All that is checked before any job starts; returns the resolved config.
 
     ``resolve_config``, then the data source: an npz file is loaded and checked (DataError naming
     the file) and the splits it makes must be large enough (``check_split_sizes``).
+    ``checked_files``, a JSON file, remembers the npz files that passed (see ``checked_source_size``).
+    """
+    resolved = resolve_config(config, schema)
+    data = resolved["data"]
+    check_split_sizes(resolved, *checked_source_size(data["source"], data["path"], checked_files))
+    return resolved
+
+
+def checked_source_size(source: str, path: str | None, checked_files: Path | None) -> tuple[int, int]:
+    """``data.source_size``, remembering in ``checked_files`` each npz file that passed its check.
+
+    Checking an npz file means reading all of it (about 2 s for full MNIST), at every invocation:
+    a file with the same path, size and modification time as one that passed is not read again.
+    The job that uses it (make_datasets) reads and checks it in any case.
     """
     from .data import source_size
 
-    resolved = resolve_config(config, schema)
-    check_split_sizes(resolved, *source_size(resolved["data"]["source"], resolved["data"]["path"]))
-    return resolved
+    if source != "npz" or checked_files is None or not Path(path).is_file():
+        return source_size(source, path)
+    status = Path(path).stat()
+    key = str(Path(path).resolve())
+    identity = {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    try:
+        passed = json.loads(Path(checked_files).read_text())
+    except (OSError, ValueError):
+        passed = {}
+    entry = passed.get(key) if isinstance(passed, dict) else None
+    if isinstance(entry, dict) and entry.get("file") == identity:
+        return tuple(entry["size"])
+    size = source_size(source, path)
+    passed = passed if isinstance(passed, dict) else {}
+    passed[key] = {"file": identity, "size": list(size)}
+    checked_files = Path(checked_files)
+    checked_files.parent.mkdir(parents=True, exist_ok=True)
+    temporary = checked_files.with_name(f".{checked_files.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(passed, indent=1) + "\n")
+    os.replace(temporary, checked_files)  # atomic: parallel invocations never read half a file
+    return size
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -8,14 +8,11 @@ import glob
 import json
 import os
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from .data import SampleGroup
 
@@ -104,33 +101,23 @@ def feature_table(features: np.ndarray, source: str, group: SampleGroup) -> pd.D
     return table
 
 
-def _csv_bytes(table: pa.Table, header: bool) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=header))
-    return sink.getvalue()
-
-
 def write_table(table: pd.DataFrame, path: str | Path, threads: int = 1) -> None:
     """CSV with a header; float32 values are written in their shortest round-tripping form.
 
-    With ``threads`` > 1, row blocks are formatted side by side (pyarrow releases the GIL)
-    and written in order: the same bytes, about twice as fast on two cores.
+    Written by polars, whose CSV writer formats floats on ``threads`` threads (its thread pool
+    is sized once per process, at its import): several times faster than pyarrow's.
     """
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    frame = _polars(threads).from_pandas(table)
     with atomic_path(path) as temporary:
-        if threads <= 1 or len(arrow) < 2 * threads:
-            pa_csv.write_csv(arrow, temporary)
-            return
-        bounds = [len(arrow) * i // threads for i in range(threads + 1)]
-        blocks = [(arrow.slice(start, stop - start), start == 0) for start, stop in zip(bounds, bounds[1:])]
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(lambda block: _csv_bytes(*block), blocks))
-        with open(temporary, "wb") as handle:
-            for part in parts:
-                handle.write(part)
+        frame.write_csv(temporary)
 
 
-LABEL_TYPES = {"digit": pa.int64(), "noise_type": pa.string(), "is_anomaly": pa.bool_()}
+def _polars(threads: int = 1):
+    """polars, its thread pool sized by ``threads`` when this is its first import in the process."""
+    os.environ.setdefault("POLARS_MAX_THREADS", str(max(threads, 1)))
+    import polars
+
+    return polars
 
 
 def read_feature_table(path: str | Path) -> pd.DataFrame:
@@ -140,10 +127,11 @@ def read_feature_table(path: str | Path) -> pd.DataFrame:
     round-tripping text gives back the very value written), which halves the reading time
     compared to parsing float64 and casting.
     """
+    pl = _polars()
     with open(path, encoding="utf-8", newline="") as handle:
         header = next(csv.reader(handle))
-    types = {column: LABEL_TYPES.get(column, pa.float32()) for column in header}
-    table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(column_types=types)).to_pandas()
+    labels = {"digit": pl.Int64, "noise_type": pl.String, "is_anomaly": pl.Boolean}
+    table = pl.read_csv(path, schema={column: labels.get(column, pl.Float32) for column in header}).to_pandas()
     table["noise_type"] = table["noise_type"].astype(str)
     return table
 

@@ -11,7 +11,6 @@ import copy
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +206,8 @@ def checked_source_size(source: str, path: str | None, checked_files: Path | Non
 
     if source != "npz" or checked_files is None or not Path(path).is_file():
         return source_size(source, path)
+    from .atomic import write_json
+
     status = Path(path).stat()
     key = str(Path(path).resolve())
     identity = {"size": status.st_size, "mtime_ns": status.st_mtime_ns}
@@ -214,17 +215,13 @@ def checked_source_size(source: str, path: str | None, checked_files: Path | Non
         passed = json.loads(Path(checked_files).read_text())
     except (OSError, ValueError):
         passed = {}
-    entry = passed.get(key) if isinstance(passed, dict) else None
+    passed = passed if isinstance(passed, dict) else {}
+    entry = passed.get(key)
     if isinstance(entry, dict) and entry.get("file") == identity:
         return tuple(entry["size"])
     size = source_size(source, path)
-    passed = passed if isinstance(passed, dict) else {}
     passed[key] = {"file": identity, "size": list(size)}
-    checked_files = Path(checked_files)
-    checked_files.parent.mkdir(parents=True, exist_ok=True)
-    temporary = checked_files.with_name(f".{checked_files.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(passed, indent=1) + "\n")
-    os.replace(temporary, checked_files)  # atomic: parallel invocations never read half a file
+    write_json(passed, checked_files)  # atomic: parallel invocations never read half a file
     return size
 
 

@@ -59,6 +59,12 @@ def _polars(threads: int = 1):
     return polars
 
 
+def read_header(path: str | Path) -> list[str]:
+    """The column names of a CSV file."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle))
+
+
 def read_feature_table(path: str | Path) -> pd.DataFrame:
     """A feature table written by ``write_table``; feature columns come back as float32.
 
@@ -67,8 +73,7 @@ def read_feature_table(path: str | Path) -> pd.DataFrame:
     compared to parsing float64 and casting.
     """
     pl = _polars()
-    with open(path, encoding="utf-8", newline="") as handle:
-        header = next(csv.reader(handle))
+    header = read_header(path)
     labels = {"digit": pl.Int64, "noise_type": pl.String, "is_anomaly": pl.Boolean}
     table = pl.read_csv(path, schema={column: labels.get(column, pl.Float32) for column in header}).to_pandas()
     table["noise_type"] = table["noise_type"].astype(str)

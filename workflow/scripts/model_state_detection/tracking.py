@@ -181,16 +181,11 @@ def detector_metrics(rows: pd.DataFrame) -> dict[str, float]:
     return metrics
 
 
-def read_header(path: str | Path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return handle.readline().strip().split(",")
-
-
 def feature_dimension(table_path: str | Path) -> int:
     """Number of feature columns of a feature table (all but the label columns)."""
-    from .io import LABEL_COLUMNS
+    from .io import LABEL_COLUMNS, read_header
 
-    return sum(1 for column in read_header(table_path) if column.strip('"') not in LABEL_COLUMNS)
+    return sum(1 for column in read_header(table_path) if column not in LABEL_COLUMNS)
 
 
 def git_state(directory: str | Path) -> dict[str, str]:
